@@ -1,0 +1,6 @@
+package syslog
+
+import "github.com/docker-authz/docker-authz/authz/audit"
+
+// The Forwarder is an audit sink.
+var _ audit.Forwarder = (*Forwarder)(nil)
