@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -151,13 +151,19 @@ func yamlErr(err error) error {
 
 // LoadCases reads DIR/cases.yaml; ok is false when there is none.
 func LoadCases(dir string) (cases []Case, ok bool, err error) {
+	return LoadCasesFS(dirFS(dir), dir)
+}
+
+// LoadCasesFS reads cases.yaml from fsys; dir names the directory in
+// messages. ok is false when there is none.
+func LoadCasesFS(fsys fs.FS, dir string) (cases []Case, ok bool, err error) {
 	path := filepath.Join(dir, CasesFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := fs.ReadFile(fsys, CasesFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("read test cases %s: %w", path, err)
 	}
 	cases, err = ParseCases(path, bytes.NewReader(data))
 	return cases, true, err
@@ -379,11 +385,14 @@ func (p *Policy) runCase(c Case) CaseResult {
 }
 
 // CheckCases runs DIR/cases.yaml against p and returns an error naming the
-// failing cases (nil when all pass or there is no cases file). Its signature
+// failing cases (nil when all pass or there is no cases file).
+func CheckCases(dir string, p *Policy) error { return CheckCasesFS(dirFS(dir), dir, p) }
+
+// CheckCasesFS is CheckCases reading cases.yaml from fsys. Its signature
 // fits reload.CheckFunc: a reloaded policy that fails its own cases is
 // rejected.
-func CheckCases(dir string, p *Policy) error {
-	cases, ok, err := LoadCases(dir)
+func CheckCasesFS(fsys fs.FS, dir string, p *Policy) error {
+	cases, ok, err := LoadCasesFS(fsys, dir)
 	if err != nil {
 		return err
 	}

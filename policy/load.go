@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -215,19 +216,34 @@ func checkModel(file, text string) (model.Model, error) {
 
 // LoadDir loads DIR/policy.csv and DIR/model.conf (the built-in DefaultModel
 // when model.conf is absent).
-func LoadDir(dir string) (*Policy, error) {
+func LoadDir(dir string) (*Policy, error) { return LoadFS(dirFS(dir), dir) }
+
+// dirFS is os.DirFS, with "" meaning the working directory as it does for
+// os.ReadFile.
+func dirFS(dir string) fs.FS {
+	if dir == "" {
+		dir = "."
+	}
+	return os.DirFS(dir)
+}
+
+// LoadFS loads policy.csv and model.conf (the built-in DefaultModel when
+// model.conf is absent) from fsys; dir names the directory in messages.
+// Reading the files from a snapshot lets a caller load exactly the bytes it
+// hashed (policy/reload does).
+func LoadFS(fsys fs.FS, dir string) (*Policy, error) {
 	polPath := filepath.Join(dir, PolicyFile)
-	pol, err := os.ReadFile(polPath)
+	pol, err := fs.ReadFile(fsys, PolicyFile)
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w (the policy directory must contain %s)", err, PolicyFile)
+		return nil, fmt.Errorf("read policy %s: %w (the policy directory must contain %s)", polPath, err, PolicyFile)
 	}
 	modPath := filepath.Join(dir, ModelFile)
-	mod, err := os.ReadFile(modPath)
+	mod, err := fs.ReadFile(fsys, ModelFile)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
 		mod, modPath = []byte(DefaultModel), "(built-in model)"
 	case err != nil:
-		return nil, fmt.Errorf("read model: %w", err)
+		return nil, fmt.Errorf("read model %s: %w", modPath, err)
 	}
 	return New(modPath, string(mod), polPath, pol)
 }

@@ -38,7 +38,7 @@ const defaultAdminDir = "/run/docker-authz"
 
 // policyCases runs a policy directory's own test cases (DIR/cases.yaml) at
 // start and on every reload; a policy failing them never goes into force.
-var policyCases reload.CheckFunc = policy.CheckCases
+var policyCases reload.CheckFunc = policy.CheckCasesFS
 
 // opsOptions are the serve flags of this file.
 type opsOptions struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -178,7 +179,7 @@ func TestServeRefusesPolicyFailingCases(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "policy.csv"), "p, alice, *, *, allow\n")
 	saved := policyCases
 	defer func() { policyCases = saved }()
-	policyCases = func(string, *policy.Policy) error { return io.ErrUnexpectedEOF }
+	policyCases = func(fs.FS, string, *policy.Policy) error { return io.ErrUnexpectedEOF }
 	if _, err := newOps(serveOptions{socket: filepath.Join(dir, "p.sock"), policyDir: dir}, nil, nil, quietLog()); err == nil || !strings.Contains(err.Error(), "fails its own test cases") {
 		t.Fatalf("err = %v", err)
 	}

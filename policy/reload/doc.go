@@ -9,9 +9,12 @@
 //     good policy stays in force, and the failure is logged at error level,
 //     reported to the Observer (metrics) and kept in Status (`docker-authz
 //     status`).
-//   - Reloads are serialised. A policy whose files changed while it was
-//     being loaded is not applied (it may be a mix of two edits); the next
-//     poll loads the settled files.
+//   - Reloads are serialised. An attempt reads the files once; that reading
+//     is what is hashed, loaded and checked, so the digest a reload records
+//     always names the policy it put in force (an edit undone during a load
+//     cannot leave the intermediate version in force unnoticed). A reading
+//     that no longer matches the files after the load is not applied (it
+//     may be a mix of two edits) and is retried once the files settle.
 //   - Watching polls the content (SHA-256) of the policy files in the
 //     directory, following symlinks, every Interval; a change is loaded once
 //     the files have stayed unchanged for Settle (debounce). Polling content,

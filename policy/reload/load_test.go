@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand"
 	"net"
 	"net/http"
@@ -59,7 +60,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	// The cases stand-in: a policy that denies alice's plain containers
 	// fails its cases (it validates, but must never go into force).
-	check := func(_ string, p *policy.Policy) error {
+	check := func(_ fs.FS, _ string, p *policy.Policy) error {
 		if !p.Authorize(subject("alice"), facets("route=container:create", "image=docker.io/library/alpine:latest")).Allow {
 			return fmt.Errorf("case: alice plain create: want allow")
 		}

@@ -38,20 +38,24 @@ type Observer interface {
 }
 
 // CheckFunc runs a policy's own test cases against a loaded policy; a
-// non-nil error rejects the policy. dir is Options.Dir.
-type CheckFunc func(dir string, p *policy.Policy) error
+// non-nil error rejects the policy. fsys holds the very file contents the
+// policy was loaded from (the same reading of Dir); dir is Options.Dir, for
+// messages. policy.CheckCasesFS is one.
+type CheckFunc func(fsys fs.FS, dir string, p *policy.Policy) error
 
 // Options configure a Reloader.
 type Options struct {
 	Target Target // required
-	// Dir is the policy directory: loaded by policy.LoadDir unless Load is
-	// set, watched by Run, handed to Check.
+	// Dir is the policy directory: read once per attempt, and that one
+	// reading is hashed, loaded (policy.LoadFS, unless Load is set) and
+	// handed to Check; watched by Run.
 	Dir string
 	// Source names where the policy comes from in logs and Status (default
 	// Dir).
 	Source string
-	// Load loads the policy (default policy.LoadDir(Dir)).
-	Load func(ctx context.Context) (*policy.Policy, error)
+	// Load loads the policy from files, the reading of Dir (empty without a
+	// Dir); default policy.LoadFS(files, Dir).
+	Load func(ctx context.Context, files fs.FS) (*policy.Policy, error)
 	// Check runs the policy's test cases; nil runs none.
 	Check CheckFunc
 	// Files are the names in Dir whose content makes the policy (default
@@ -85,6 +89,8 @@ type Reloader struct {
 	st      Status
 	tried   string // digest of the files at the last settled attempt
 	current *policy.Policy
+
+	readHook func(name string) // tests: called before each file is read
 }
 
 // ErrChanged means the files changed while the policy was being loaded; it
@@ -96,12 +102,8 @@ func New(o Options) (*Reloader, error) {
 	if o.Target == nil {
 		return nil, errors.New("reload: no target")
 	}
-	if o.Load == nil {
-		if o.Dir == "" {
-			return nil, errors.New("reload: neither a policy directory nor a loader")
-		}
-		dir := o.Dir
-		o.Load = func(context.Context) (*policy.Policy, error) { return policy.LoadDir(dir) }
+	if o.Load == nil && o.Dir == "" {
+		return nil, errors.New("reload: neither a policy directory nor a loader")
 	}
 	if o.Source == "" {
 		o.Source = o.Dir
@@ -160,20 +162,35 @@ func (r *Reloader) Reload(ctx context.Context, trigger string) error {
 
 // attempt is one load; r.mu is held. ErrChanged is returned without
 // recording an attempt.
+//
+// The files are read once: that reading is what is hashed, loaded and
+// checked, so the policy put in force is always the one the recorded digest
+// names. (Comparing digests taken before and after a load that read the
+// files itself missed an edit undone during the load, A→B→A: B in force,
+// the digest A, and Run seeing no reason to load again.) A second reading
+// after the load only detects an edit in progress, so that a half-written
+// set of files is retried after Settle instead of applied.
 func (r *Reloader) attempt(ctx context.Context, trigger string) error {
-	before := r.digest()
-	p, err := r.o.Load(ctx)
+	files := r.read()
+	var p *policy.Policy
+	var err error
+	if r.o.Load != nil {
+		p, err = r.o.Load(ctx, files)
+	} else {
+		p, err = policy.LoadFS(files, r.o.Dir)
+	}
 	if err == nil && p == nil {
 		err = errors.New("the loader returned no policy")
 	}
 	if err == nil && r.o.Check != nil {
-		if cerr := r.o.Check(r.o.Dir, p); cerr != nil {
+		if cerr := r.o.Check(files, r.o.Dir, p); cerr != nil {
 			err = fmt.Errorf("the policy fails its own test cases (%s): %w", filepath.Join(r.o.Dir, CasesFile), cerr)
 		}
 	}
-	if after := r.digest(); after != before {
+	if r.digest() != files.digest {
 		return ErrChanged
 	}
+	before := files.digest
 	if err != nil {
 		return r.fail(trigger, err, before)
 	}
@@ -258,27 +275,39 @@ func (r *Reloader) Run(ctx context.Context) {
 	}
 }
 
-// digest hashes the content of the policy files (following symlinks); a
-// missing or unreadable file hashes as such, so its appearance or
-// disappearance is a change.
-func (r *Reloader) digest() string {
+// digest is the digest of a fresh reading of the policy files.
+func (r *Reloader) digest() string { return r.read().digest }
+
+// read reads the policy files once (following symlinks). A missing or
+// unreadable file is part of the reading and of its digest, so its
+// appearance or disappearance is a change. Without a Dir the reading is
+// empty and its digest "".
+func (r *Reloader) read() *snapshot {
+	s := &snapshot{files: map[string][]byte{}, errs: map[string]error{}}
 	if r.o.Dir == "" {
-		return ""
+		return s
 	}
 	h := sha256.New()
 	for _, name := range r.o.Files {
+		if r.readHook != nil {
+			r.readHook(name)
+		}
 		h.Write([]byte(name))
 		h.Write([]byte{0})
 		b, err := os.ReadFile(filepath.Join(r.o.Dir, name))
 		switch {
 		case err == nil:
+			s.files[name] = b
 			fmt.Fprintf(h, "%d\x00", len(b))
 			h.Write(b)
 		case errors.Is(err, fs.ErrNotExist):
+			s.errs[name] = fs.ErrNotExist
 			h.Write([]byte("absent\x00"))
 		default:
+			s.errs[name] = err
 			fmt.Fprintf(h, "error %v\x00", err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	s.digest = hex.EncodeToString(h.Sum(nil))
+	return s
 }

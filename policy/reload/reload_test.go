@@ -3,6 +3,7 @@ package reload_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,7 +179,7 @@ func TestCasesRejectPolicy(t *testing.T) {
 	write(t, dir, policy.PolicyFile, policyA)
 	write(t, dir, reload.CasesFile, "privileged must be allowed\n")
 	var checkedDir string
-	check := func(d string, p *policy.Policy) error {
+	check := func(_ fs.FS, d string, p *policy.Policy) error {
 		checkedDir = d
 		// A stand-in for the cases runner: alice's privileged container must be allowed.
 		dec := p.Authorize(subject("alice"), facets("privileged=container"))
@@ -287,9 +288,9 @@ func TestChangeDuringLoadNotApplied(t *testing.T) {
 	write(t, dir, policy.PolicyFile, policyA)
 	h := &holder{}
 	calls := 0
-	r, err := reload.New(reload.Options{Target: h, Dir: dir, Settle: time.Millisecond, Load: func(context.Context) (*policy.Policy, error) {
+	r, err := reload.New(reload.Options{Target: h, Dir: dir, Settle: time.Millisecond, Load: func(_ context.Context, files fs.FS) (*policy.Policy, error) {
 		calls++
-		p, err := policy.LoadDir(dir)
+		p, err := policy.LoadFS(files, dir)
 		if calls == 1 {
 			// An edit lands while the first load runs: what was read is stale.
 			write(t, dir, policy.PolicyFile, policyB)
