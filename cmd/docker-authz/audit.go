@@ -36,21 +36,7 @@ func auditUsage(w io.Writer) {
 }
 
 func runAudit(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		if len(args) == 0 {
-			auditUsage(stderr)
-			return 2
-		}
-		auditUsage(stdout)
-		return 0
-	}
-	c, ok := auditCommands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "docker-authz audit: unknown subcommand %q\n\n", args[0])
-		auditUsage(stderr)
-		return 2
-	}
-	return c.run(args[1:], stdout, stderr)
+	return dispatch("docker-authz audit", auditCommands, auditUsage, args, stdout, stderr)
 }
 
 const verifyHelp = `Usage: docker-authz audit verify [--key PUB] [--min-seq N] [--list-unanswered] PATH...

@@ -32,21 +32,33 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 2 && args[0] == "help" { // help COMMAND = COMMAND --help
-		if _, ok := commands[args[1]]; ok {
+	return dispatch("docker-authz", commands, usage, args, stdout, stderr)
+}
+
+// dispatch runs the command args[0] of cmds with the remaining arguments;
+// name ("docker-authz", "docker-authz audit") prefixes its messages. Every
+// command group behaves alike: no arguments print the usage on stderr (exit
+// 2); -h, --help and help print it on stdout (exit 0); "help COMMAND" is
+// "COMMAND --help"; an unknown command is named on stderr, with the usage
+// (exit 2).
+func dispatch(name string, cmds map[string]command, usage func(io.Writer), args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "help" && len(args) == 2 {
+		if _, ok := cmds[args[1]]; ok {
 			args = []string{args[1], "--help"}
 		}
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch args[0] {
+	case "-h", "--help", "help":
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "docker-authz: unknown command %q\n\n", args[0])
+		fmt.Fprintf(stderr, "%s: unknown command %q\n\n", name, args[0])
 		usage(stderr)
 		return 2
 	}

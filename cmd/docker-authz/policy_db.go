@@ -14,44 +14,32 @@ import (
 	"github.com/docker-authz/docker-authz/policy/pgsource"
 )
 
-const policyUsage = `Usage: docker-authz policy COMMAND [OPTIONS]
+var policyCommands = map[string]command{
+	"init":   {"--to URL [--model FILE]: create the tables and the change trigger (idempotent)", runPolicyInit},
+	"import": {"--from DIR --to URL: validate DIR and replace the database policy with it, in one transaction", runPolicyImport},
+	"export": {"--from SRC [--to DIR]: write a policy (directory or database) as policy.csv + model.conf, or policy.csv to stdout", runPolicyExport},
+	"diff":   {"A B: rule-level difference of two policies (directories or databases); exit 0 equal, 1 different, 2 error", runPolicyDiff},
+}
+
+func policyUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: docker-authz policy COMMAND [OPTIONS]
 
 Move a policy between a directory (policy.csv, model.conf) and a PostgreSQL
 database shared by many hosts (serve --policy postgres://...).
 
 Commands:
-  init   --to URL [--model FILE]   create the tables and the change trigger (idempotent)
-  import --from DIR --to URL       validate DIR and replace the database policy with it, in one transaction
-  export --from SRC [--to DIR]     write a policy (directory or database) as policy.csv + model.conf, or policy.csv to stdout
-  diff   A B                       rule-level difference of two policies (directories or databases);
-                                   exit status 0 when equal, 1 when different, 2 on error
-
+`)
+	listCommands(w, policyCommands)
+	fmt.Fprint(w, `
 URL is postgres://USER@HOST:PORT/DB?sslmode=verify-full; give the password in
 PGPASSFILE or PGPASSWORD rather than in the URL (command lines are visible
 to every user). Every plugin reading the database picks up an import within
-a second.
-`
+a second. Run 'docker-authz policy COMMAND --help' for the options of a command.
+`)
+}
 
 func runPolicy(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, policyUsage)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	switch args[0] {
-	case "init":
-		return runPolicyInit(args[1:], stdout, stderr)
-	case "import":
-		return runPolicyImport(args[1:], stdout, stderr)
-	case "export":
-		return runPolicyExport(args[1:], stdout, stderr)
-	case "diff":
-		return runPolicyDiff(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "policy: unknown command %q\n\n%s", args[0], policyUsage)
-	return 2
+	return dispatch("docker-authz policy", policyCommands, policyUsage, args, stdout, stderr)
 }
 
 func policyFlags(name string, stderr io.Writer, usage string) *flag.FlagSet {
