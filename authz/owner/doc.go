@@ -75,6 +75,21 @@
 //     Enrich as a whole 5s; the events stream must answer within the same
 //     timeout or is retried with backoff.
 //
+// The Docker API client is github.com/docker/docker/client (v20.10, which
+// needs github.com/docker/go-connections v0.4.0: later releases dropped
+// sockets.DialPipe), pinned to API version 1.41 (APIVersion, no version
+// negotiation), over dockerd's unix socket only (--docker-host
+// unix:///path; TCP would need the plugin's own client certificate). Every
+// request carries TokenHeader and the User-Agent docker-authz-owner-lookup.
+// An answer is read to at most 32 MiB (a longer one fails the lookup, so
+// the request is denied); only the events stream is unbounded. A redirect
+// fails the lookup instead of being followed. A 404 is "no such object".
+// The events subscription counts as connected once dockerd has answered
+// the events request with 2xx, as seen by the transport under the client
+// before client.Events returns (an empty error channel right after Events
+// returns proves nothing: on failure Events returns before it sends the
+// error).
+//
 // Cache: a bounded LRU (4096 entries, 60s TTL) keyed by the reference a
 // request used. It is used only while the /events subscription is up; a
 // lost stream flushes it, and a resubscription asks for the events since

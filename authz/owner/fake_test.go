@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,11 +33,18 @@ type fakeDocker struct {
 	nets     map[string]*fakeNetwork
 	calls    map[string]int // path -> count
 	tokens   map[string]bool
+	agents   map[string]bool // User-Agent values seen
 	delay    time.Duration
 	fail     bool
 	failList bool // lists (GET /containers/json, /networks) answer 500
-	evs      chan events.Message
-	subs     int // events subscriptions served
+	redirect bool // every request is answered 301 (dockerd never does)
+
+	eventsDelay time.Duration // before /events answers its headers
+	eventsFail  bool          // /events answers 500
+	evs         chan events.Message
+	subs        int             // events streams served (answered 200)
+	eventsQuery url.Values      // of the last events request
+	listParams  map[string]bool // query parameters of container lists
 }
 
 type fakeContainer struct {
@@ -53,7 +61,7 @@ type fakeNetwork struct {
 func newFakeDocker(t testing.TB) *fakeDocker {
 	f := &fakeDocker{t: t, ctrs: map[string]*fakeContainer{}, execs: map[string]string{},
 		vols: map[string]map[string]string{}, nets: map[string]*fakeNetwork{},
-		calls: map[string]int{}, tokens: map[string]bool{}, evs: make(chan events.Message, 16)}
+		calls: map[string]int{}, tokens: map[string]bool{}, agents: map[string]bool{}, evs: make(chan events.Message, 16)}
 	f.sock = filepath.Join(t.TempDir(), "docker.sock")
 	l, err := net.Listen("unix", f.sock)
 	if err != nil {
@@ -126,33 +134,65 @@ func (f *fakeDocker) resolveContainer(ref string) (*fakeContainer, int, string) 
 	return nil, 400, "multiple IDs found with provided prefix: " + ref
 }
 
+// apiError answers like dockerd's error handler: JSON {"message": m}.
+func apiError(w http.ResponseWriter, code int, m string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": m})
+}
+
+// sleep waits d unless the request is abandoned first (false).
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 func (f *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls[r.URL.Path]++
 	f.tokens[r.Header.Get(TokenHeader)] = true
-	delay, fail := f.delay, f.fail
+	f.agents[r.Header.Get("User-Agent")] = true
+	delay, fail, redirect := f.delay, f.fail, f.redirect
+	eventsDelay, eventsFail := f.eventsDelay, f.eventsFail
 	f.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !sleep(r, delay) {
+		return
 	}
 	if fail {
-		http.Error(w, `{"message":"boom"}`, 500)
+		apiError(w, 500, "boom")
+		return
+	}
+	if redirect {
+		http.Redirect(w, r, "/v"+APIVersion+"/info", http.StatusMovedPermanently)
 		return
 	}
 	if f.listFails(r.URL.Path) {
-		http.Error(w, `{"message":"list boom"}`, 500)
+		apiError(w, 500, "list boom")
 		return
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/v"+APIVersion)
 	if p == r.URL.Path {
-		http.Error(w, `{"message":"want the versioned API"}`, 400)
+		apiError(w, 400, "want the versioned API")
 		return
 	}
 	if p == "/events" {
+		f.mu.Lock()
+		f.eventsQuery = r.URL.Query()
+		f.mu.Unlock()
+		if !sleep(r, eventsDelay) {
+			return
+		}
+		if eventsFail {
+			apiError(w, 500, "events boom")
+			return
+		}
 		f.streamEvents(w, r)
 		return
 	}
@@ -163,9 +203,15 @@ func (f *fakeDocker) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(v)
 	}
-	msg := func(code int, m string) { reply(code, map[string]string{"message": m}) }
+	msg := func(code int, m string) { apiError(w, code, m) }
 	switch {
 	case p == "/containers/json":
+		if f.listParams == nil {
+			f.listParams = map[string]bool{}
+		}
+		for k := range r.URL.Query() {
+			f.listParams[k] = true
+		}
 		args, err := filters.FromJSON(r.URL.Query().Get("filters"))
 		if err != nil {
 			msg(400, err.Error())

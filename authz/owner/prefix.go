@@ -3,7 +3,6 @@ package owner
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/docker/docker/api/types"
@@ -26,7 +25,8 @@ func (r *Resolver) Prefixed(ctx context.Context, kind, prefix string) ([]Object,
 	switch kind {
 	case "container":
 		var list []types.Container
-		if err = r.cli.get(ctx, "/containers/json", url.Values{"all": {"1"}}, &list); err == nil {
+		// Limit -1: no limit parameter (the client would send limit=0).
+		if list, err = r.cli.ContainerList(ctx, types.ContainerListOptions{All: true, Limit: -1}); err == nil {
 			for _, c := range list {
 				if strings.HasPrefix(c.ID, prefix) {
 					name := ""
@@ -39,7 +39,7 @@ func (r *Resolver) Prefixed(ctx context.Context, kind, prefix string) ([]Object,
 		}
 	case "network":
 		var list []types.NetworkResource
-		if err = r.cli.get(ctx, "/networks", nil, &list); err == nil {
+		if list, err = r.cli.NetworkList(ctx, types.NetworkListOptions{}); err == nil {
 			for _, n := range list {
 				if strings.HasPrefix(n.ID, prefix) {
 					out = append(out, Object{Kind: "network", ID: n.ID, Name: n.Name, Owner: n.Labels[Label]})

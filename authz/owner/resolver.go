@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -167,8 +165,8 @@ func (r *Resolver) Container(ctx context.Context, ref string) (Object, error) {
 }
 
 func (r *Resolver) inspectContainer(ctx context.Context, ref string) (Object, error) {
-	var c types.ContainerJSON
-	if err := r.cli.get(ctx, "/containers/"+url.PathEscape(ref)+"/json", nil, &c); err != nil {
+	c, err := r.cli.ContainerInspect(ctx, ref)
+	if err != nil {
 		return Object{}, err
 	}
 	if c.ContainerJSONBase == nil || c.ID == "" {
@@ -188,12 +186,16 @@ func containerObject(id, name string, cfg *container.Config) Object {
 // Exec resolves an exec id to its container.
 func (r *Resolver) Exec(ctx context.Context, execID string) (Object, error) {
 	return r.lookup(ctx, "exec", execID, func(ctx context.Context) (Object, error) {
-		var e types.ContainerExecInspect
-		if err := r.cli.get(ctx, "/exec/"+url.PathEscape(execID)+"/json", nil, &e); err != nil {
+		e, err := r.cli.ContainerExecInspect(ctx, execID)
+		if err != nil {
 			return Object{}, err
 		}
 		if e.ContainerID == "" {
 			return Object{}, fmt.Errorf("exec %q has no container", execID)
+		}
+		// dockerd's answer goes into a path too (see dockerAPI).
+		if err := checkRef("container", e.ContainerID); err != nil {
+			return Object{}, fmt.Errorf("exec %q: %v", execID, err)
 		}
 		return r.inspectContainer(ctx, e.ContainerID)
 	})
@@ -202,8 +204,8 @@ func (r *Resolver) Exec(ctx context.Context, execID string) (Object, error) {
 // Volume resolves a volume name.
 func (r *Resolver) Volume(ctx context.Context, name string) (Object, error) {
 	return r.lookup(ctx, "volume", name, func(ctx context.Context) (Object, error) {
-		var v types.Volume
-		if err := r.cli.get(ctx, "/volumes/"+url.PathEscape(name), nil, &v); err != nil {
+		v, err := r.cli.VolumeInspect(ctx, name)
+		if err != nil {
 			return Object{}, err
 		}
 		return Object{Kind: "volume", ID: v.Name, Name: v.Name, Owner: v.Labels[Label]}, nil
@@ -213,8 +215,8 @@ func (r *Resolver) Volume(ctx context.Context, name string) (Object, error) {
 // Network resolves a network name, id or unique id prefix.
 func (r *Resolver) Network(ctx context.Context, ref string) (Object, error) {
 	return r.lookup(ctx, "network", ref, func(ctx context.Context) (Object, error) {
-		var n types.NetworkResource
-		if err := r.cli.get(ctx, "/networks/"+url.PathEscape(ref), nil, &n); err != nil {
+		n, err := r.cli.NetworkInspect(ctx, ref, types.NetworkInspectOptions{})
+		if err != nil {
 			return Object{}, err
 		}
 		return Object{Kind: "network", ID: n.ID, Name: n.Name, Owner: n.Labels[Label]}, nil
@@ -229,12 +231,9 @@ func (r *Resolver) Running(ctx context.Context, user string) ([]string, error) {
 	r.Lookups.Add(1)
 	f := filters.NewArgs(filters.Arg("label", Label+"="+user),
 		filters.Arg("status", "running"), filters.Arg("status", "paused"), filters.Arg("status", "restarting"))
-	fj, err := filters.ToJSON(f)
+	// Limit -1: no limit parameter (the client would send limit=0).
+	list, err := r.cli.ContainerList(ctx, types.ContainerListOptions{All: true, Limit: -1, Filters: f})
 	if err != nil {
-		return nil, err
-	}
-	var list []types.Container
-	if err := r.cli.get(ctx, "/containers/json", url.Values{"all": {"1"}, "filters": {fj}}, &list); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("counting %s's running containers through the Docker API timed out after %v (is --docker-host %s reachable?)", user, r.cfg.Timeout, r.cfg.Host)
 		}
@@ -265,7 +264,7 @@ func (r *Resolver) Close() {
 			r.stop()
 			<-r.done
 		}
-		r.cli.close()
+		_ = r.cli.Close()
 	})
 }
 
@@ -291,34 +290,35 @@ func (r *Resolver) watch(ctx context.Context) {
 	}
 }
 
-// subscribe runs one events stream until it fails. Events since the flush
-// are replayed by dockerd (since=), so nothing between the flush and the
-// stream being up is missed.
+// subscribe runs one events stream until it fails, and reports whether it
+// was connected. Events since the flush are replayed by dockerd (since=),
+// so nothing between the flush and the stream being up is missed.
 func (r *Resolver) subscribe(ctx context.Context) (connected bool) {
 	r.live.Store(false)
 	since := r.cfg.Clock().Add(-time.Second)
 	r.cache.flush()
-	f := filters.NewArgs(filters.Arg("type", "container"), filters.Arg("type", "volume"), filters.Arg("type", "network"))
-	fj, err := filters.ToJSON(f)
-	if err != nil {
-		return false
+	opts := types.EventsOptions{
+		Since:   fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
+		Filters: filters.NewArgs(filters.Arg("type", "container"), filters.Arg("type", "volume"), filters.Arg("type", "network")),
 	}
-	q := url.Values{"since": {fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())}, "filters": {fj}}
 	// The stream lives as long as sctx; dockerd must answer within the
 	// lookup timeout, or the attempt is abandoned and retried.
-	sctx, cancel := context.WithCancel(ctx)
+	var answered atomic.Bool
+	sctx, cancel := context.WithCancel(streamContext(ctx, &answered))
 	defer cancel()
 	headers := time.AfterFunc(r.cfg.Timeout, cancel)
-	resp, err := r.cli.request(sctx, "/events", q)
-	if !headers.Stop() && err == nil {
-		resp.Body.Close()
-		err = errors.New("dockerd did not answer in time")
+	msgs, errs := r.cli.Events(sctx, opts)
+	err := eventsConnectError(answered.Load(), errs)
+	if !headers.Stop() {
+		// Whatever Events saw, the attempt was cancelled: say why.
+		err = fmt.Errorf("dockerd did not answer within %v", r.cfg.Timeout)
 	}
 	if err != nil {
-		r.cfg.Log.WithError(err).Warn("ownership: events subscription failed; owner lookups are not cached until it is back")
+		if ctx.Err() == nil {
+			r.cfg.Log.WithError(err).Warn("ownership: events subscription failed; owner lookups are not cached until it is back")
+		}
 		return false
 	}
-	defer resp.Body.Close()
 	// dockerd answered 200: the stream is up.
 	r.live.Store(true)
 	r.cfg.Log.Info("ownership: subscribed to dockerd events; owner cache on")
@@ -326,16 +326,18 @@ func (r *Resolver) subscribe(ctx context.Context) (connected bool) {
 		r.live.Store(false)
 		r.cache.flush()
 	}()
-	dec := json.NewDecoder(resp.Body)
 	for {
-		var m events.Message
-		if err := dec.Decode(&m); err != nil {
+		select {
+		case m := <-msgs:
+			r.apply(m)
+		case err := <-errs:
+			// The client sends one error (io.EOF when dockerd ends the
+			// stream) and stops; every event before it was delivered.
 			if ctx.Err() == nil {
 				r.cfg.Log.WithError(err).Warn("ownership: events subscription lost; owner cache off until it is back")
 			}
 			return true
 		}
-		r.apply(m)
 	}
 }
 

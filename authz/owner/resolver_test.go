@@ -85,6 +85,16 @@ func TestResolveExecVolumeNetwork(t *testing.T) {
 	if _, err := r.Exec(ctx, id64("e9")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown exec: %v", err)
 	}
+	// The container id in dockerd's answer goes into a path: checked too.
+	f.mu.Lock()
+	f.execs[id64("e2")] = "../../info"
+	f.mu.Unlock()
+	if _, err := r.Exec(ctx, id64("e2")); err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "is not a name, id or id prefix") {
+		t.Errorf("exec of a malformed container id: %v", err)
+	}
+	if n := f.count("/v1.41/info"); n != 0 {
+		t.Errorf("a malformed container id reached dockerd as a path (%d)", n)
+	}
 	if o, err := r.Volume(ctx, "cache"); err != nil || o.Owner != "bob" {
 		t.Errorf("volume: %+v %v", o, err)
 	}
