@@ -123,7 +123,7 @@ type verdict struct {
 }
 
 func (p *Policy) ask(principal string, f request.Facet) verdict {
-	key := principal + "\x00" + f.Kind + "\x00" + f.Value
+	key := cacheKey{principal, f.Kind, f.Value}
 	if v, ok := p.cache.get(key); ok {
 		return v
 	}
@@ -138,7 +138,9 @@ func (p *Policy) ask(principal string, f request.Facet) verdict {
 		v = verdict{denied: true, rule: "p, " + strings.Join(explain, ", ")}
 	}
 	if err == nil {
-		p.cache.put(key, v)
+		// Copies: the request's strings may be parts of larger ones
+		// (its body) that the cache must not keep alive.
+		p.cache.put(cacheKey{strings.Clone(principal), strings.Clone(f.Kind), strings.Clone(f.Value)}, v)
 	}
 	return v
 }
@@ -243,23 +245,28 @@ func Describe(kind, value string) string {
 // policy's answers never change, so a miss only costs time).
 type decisionCache struct {
 	mu  sync.RWMutex
-	m   map[string]verdict
+	m   map[cacheKey]verdict
 	max int
 }
 
-func (c *decisionCache) init(max int) { c.m, c.max = make(map[string]verdict), max }
+// cacheKey is what a verdict depends on. A struct, not a joined string:
+// looking it up builds nothing, and no separator can make two questions
+// collide.
+type cacheKey struct{ principal, kind, value string }
 
-func (c *decisionCache) get(k string) (verdict, bool) {
+func (c *decisionCache) init(max int) { c.m, c.max = make(map[cacheKey]verdict), max }
+
+func (c *decisionCache) get(k cacheKey) (verdict, bool) {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
 	return v, ok
 }
 
-func (c *decisionCache) put(k string, v verdict) {
+func (c *decisionCache) put(k cacheKey, v verdict) {
 	c.mu.Lock()
 	if len(c.m) >= c.max {
-		c.m = make(map[string]verdict)
+		c.m = make(map[cacheKey]verdict)
 	}
 	c.m[k] = v
 	c.mu.Unlock()

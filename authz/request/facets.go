@@ -40,12 +40,34 @@ func (c *collector) hostPath(kind, p, source string) error {
 	return nil
 }
 
+// joinSrc is the source prefix.field ("field" when prefix is empty).
 func joinSrc(prefix, field string) string {
 	if prefix == "" {
 		return field
 	}
+	if prefix == "HostConfig" {
+		if s, ok := hostConfigSources[field]; ok {
+			return s
+		}
+	}
 	return prefix + "." + field
 }
+
+// hostConfigSources holds "HostConfig."+field, built once, for the fields
+// whose source every container create computes (see hostConfigFacets,
+// restrictedResources): one map lookup instead of a new string each time.
+var hostConfigSources = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range []string{
+		"Privileged", "VolumeDriver", "NetworkMode", "PidMode", "IpcMode", "UTSMode",
+		"UsernsMode", "CgroupnsMode", "Cgroup", "SecurityOpt", "MaskedPaths",
+		"ReadonlyPaths", "Runtime", "CapDrop", "Memory", "NanoCpus", "CpuQuota",
+		"PidsLimit", "CgroupParent", "OomKillDisable",
+	} {
+		m[f] = "HostConfig." + f
+	}
+	return m
+}()
 
 // createFacets raises the facets of a container create body.
 func createFacets(c *collector, b *createBody) error {

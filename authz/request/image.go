@@ -38,14 +38,14 @@ func (r ImageRef) Name() string { return r.Domain + "/" + r.Path }
 
 // String is the full normalised reference: name[:tag][@digest].
 func (r ImageRef) String() string {
-	s := r.Name()
+	tagSep, digestSep := "", ""
 	if r.Tag != "" {
-		s += ":" + r.Tag
+		tagSep = ":"
 	}
 	if r.Digest != "" {
-		s += "@" + r.Digest
+		digestSep = "@"
 	}
-	return s
+	return r.Domain + "/" + r.Path + tagSep + r.Tag + digestSep + r.Digest
 }
 
 // ParseImageRef parses ref like reference.ParseNormalizedNamed: a name
@@ -97,7 +97,9 @@ func ParseImageRef(ref string) (ImageRef, error) {
 	if domain == defaultDomain && !strings.Contains(rest, "/") {
 		rest = officialRepoName + "/" + rest
 	}
-	for _, comp := range strings.Split(rest, "/") {
+	for comps, more := rest, true; more; {
+		var comp string
+		comp, comps, more = strings.Cut(comps, "/")
 		if !validPathComponent(comp) {
 			return r, fmt.Errorf("invalid image reference %q: bad path component %q", ref, comp)
 		}

@@ -57,6 +57,8 @@ func Normalize(raw Raw) (*Facts, error) {
 		f.Route = route.Name
 		f.Vars = vars
 	}
+	// A container create raises a dozen facets; other routes a few.
+	f.Facets = make([]Facet, 0, facetCapacity(f.Route))
 	c := &collector{facts: f}
 	c.add(KindRoute, f.Route, "")
 
@@ -69,6 +71,20 @@ func Normalize(raw Raw) (*Facts, error) {
 		}
 	}
 	return f, nil
+}
+
+// requestName prints as "METHOD /path" in error messages; built only when
+// an error is.
+type requestName struct{ method, path string }
+
+func (r requestName) String() string { return r.method + " " + r.path }
+
+// facetCapacity is the initial capacity of the facet list of a route.
+func facetCapacity(route string) int {
+	if route == "container:create" {
+		return 16
+	}
+	return 4
 }
 
 func header(h map[string]string, name string) (string, bool) {
@@ -86,10 +102,12 @@ func header(h map[string]string, name string) (string, bool) {
 // checkBodyTransport checks Content-Type and body presence against what the
 // route needs, before any body is decoded.
 func checkBodyTransport(raw Raw, route *Route, pu *ParsedURI, f *Facts) error {
-	what := raw.Method + " " + pu.Path
+	what := requestName{raw.Method, pu.Path}
 	ct, hasCT := header(raw.Headers, "Content-Type")
 	var media string
-	if hasCT && strings.TrimSpace(ct) != "" {
+	if ct == "application/json" {
+		media = ct // what mime.ParseMediaType gives for it, without its parameter map
+	} else if hasCT && strings.TrimSpace(ct) != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err == nil {
 			media = mt
@@ -161,7 +179,7 @@ func checkBodyTransport(raw Raw, route *Route, pu *ParsedURI, f *Facts) error {
 func routeFacets(c *collector, raw Raw, route *Route, pu *ParsedURI) error {
 	body := raw.Body
 	q := pu.Query
-	what := raw.Method + " " + pu.Path
+	what := requestName{raw.Method, pu.Path}
 	decode := func(v any) error {
 		if err := StrictDecode(body, v); err != nil {
 			return fmt.Errorf("%s: %v", what, err)

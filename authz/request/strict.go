@@ -3,11 +3,14 @@ package request
 import (
 	"bytes"
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/docker/docker/api/types/strslice"
 )
@@ -140,6 +144,22 @@ type jsonField struct {
 	folded string
 	index  []int                    // field index path from the struct, through embedded structs (for decoding)
 	ti     atomic.Pointer[typeInfo] // getTypeInfo(typ), once looked up
+	// How the single pass reaches the field without reflect, when direct:
+	// every step of the index path is an exported field (so the field is
+	// settable), and at most one step before the last is a pointer (an
+	// embedded *T, like createBody's *container.Config). Without a hop the
+	// field is at offset from the start of the struct; with one, the
+	// pointer is at hopOffset (allocated as a new hopElem when nil, as
+	// encoding/json does) and the field at offset from where it points.
+	direct    bool
+	hop       bool
+	hopOffset uintptr
+	hopElem   reflect.Type
+	offset    uintptr
+	// next is the field encoding/json writes after this one (fields in
+	// index order): the key a client like the docker CLI sends next, tried
+	// before the map lookup.
+	next *jsonField
 }
 
 // typeInfo is getTypeInfo(f.typ), kept in the field after the first lookup.
@@ -156,7 +176,11 @@ type structInfo struct {
 	label  string
 	fields map[string]*jsonField
 	list   []*jsonField
+	first  *jsonField // the first field in index order (see jsonField.next)
 	ignore map[string]bool
+	// skip holds the ignore keys that fold to no field name (the ones
+	// object may skip): ignore[k] && !foldsToField(k), computed once.
+	skip map[string]bool
 	// quoted is set when a field uses the `,string` tag option, which the
 	// single-pass decoder does not implement (StrictDecode then falls back
 	// to encoding/json).
@@ -323,13 +347,71 @@ func getStructInfo(t reflect.Type) *structInfo {
 	sort.Slice(kept, func(i, j int) bool { return kept[i].order < kept[j].order })
 	for _, c := range kept {
 		f := &jsonField{idx: len(si.list), name: c.name, typ: c.typ, folded: foldName(c.name), index: c.index}
+		setDirect(f, t)
 		si.quoted = si.quoted || c.quoted
 		si.fields[c.name] = f
 		si.list = append(si.list, f)
 	}
+	// Index order is encoding/json's output order.
+	inOrder := append([]*jsonField(nil), si.list...)
+	sort.Slice(inOrder, func(i, j int) bool { return slices.Compare(inOrder[i].index, inOrder[j].index) < 0 })
+	for i, f := range inOrder {
+		if i == 0 {
+			si.first = f
+		} else {
+			inOrder[i-1].next = f
+		}
+	}
 	si.ignore = ignoredKeys[si.label]
+	for k := range si.ignore {
+		if si.ignore[k] && !si.foldsToField(k) {
+			if si.skip == nil {
+				si.skip = map[string]bool{}
+			}
+			si.skip[k] = true
+		}
+	}
 	actual, _ := structCache.LoadOrStore(t, si)
 	return actual.(*structInfo)
+}
+
+// setDirect fills in how the single pass reaches field f of struct t
+// through offsets (see jsonField.direct).
+func setDirect(f *jsonField, t reflect.Type) {
+	var off uintptr
+	for i, x := range f.index {
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		sf := t.Field(x)
+		if !sf.IsExported() {
+			return
+		}
+		off += sf.Offset
+		t = sf.Type
+		if i < len(f.index)-1 && t.Kind() == reflect.Pointer {
+			if f.hop {
+				return // a second pointer: reflect's way (fieldByIndex)
+			}
+			f.hop, f.hopOffset, f.hopElem = true, off, t.Elem()
+			t, off = t.Elem(), 0
+		}
+	}
+	f.offset, f.direct = off, true
+}
+
+// fieldAddr is the address of the field f of the struct at base, allocating
+// the embedded struct it is in when f.hop and that is still nil, as
+// fieldByIndex does. f.direct must be set.
+func fieldAddr(base unsafe.Pointer, f *jsonField) unsafe.Pointer {
+	if f.hop {
+		pp := (*unsafe.Pointer)(unsafe.Add(base, f.hopOffset))
+		if *pp == nil {
+			*pp = reflect.New(f.hopElem).UnsafePointer()
+		}
+		base = *pp
+	}
+	return unsafe.Add(base, f.offset)
 }
 
 func validTagName(s string) bool {
@@ -360,6 +442,29 @@ type scanner struct {
 	path []pathSeg
 	// ignored is set when an ignoredKeys key was skipped.
 	ignored bool
+	// once: this is the single pass (decodeOnce), whose errors are never
+	// shown (any error sends the document to the reference path), so the
+	// JSON path is not tracked; when false (strictCheck) the scanner runs
+	// exactly the reference code.
+	once bool
+	// key is scratch space for a map key on its way into a map (once only).
+	key string
+}
+
+// push appends a path segment and returns its position (no-op when once).
+func (s *scanner) push(seg pathSeg) int {
+	if s.once {
+		return 0
+	}
+	s.path = append(s.path, seg)
+	return len(s.path) - 1
+}
+
+// pop removes the path segment at top and the ones after it (no-op when once).
+func (s *scanner) pop(top int) {
+	if !s.once {
+		s.path = s.path[:top]
+	}
 }
 
 type pathSeg struct {
@@ -402,7 +507,16 @@ func (s *scanner) pathOrBody() string {
 	return s.pathString()
 }
 
+// skipWS skips JSON whitespace. The check for the common case (no
+// whitespace: bodies are usually compact) is small enough to inline.
 func (s *scanner) skipWS() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return
+	}
+	s.skipWSLoop()
+}
+
+func (s *scanner) skipWSLoop() {
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -434,7 +548,9 @@ func (s *scanner) valueTI(t reflect.Type, known *typeInfo, depth int, dst reflec
 		return fmt.Errorf("body nests deeper than %d levels %s", maxDepth, s.where())
 	}
 	c := s.peek()
-	if dst.IsValid() && t == strSliceType {
+	// (dst is only valid in the single pass; known, when given, is
+	// getTypeInfo(t).)
+	if dst.IsValid() && ((known != nil && known.strSlice) || (known == nil && t == strSliceType)) {
 		return s.strSlice(dst, depth)
 	}
 	if c == 'n' { // null is accepted for every type, as encoding/json does
@@ -507,12 +623,12 @@ func (s *scanner) valueTI(t reflect.Type, known *typeInfo, depth int, dst reflec
 				if c != '[' {
 					return fmt.Errorf("%s must be a JSON array", s.pathOrBody())
 				}
-				return s.array(t.Elem(), depth, dst)
+				return s.array(t.Elem(), ti, depth, dst)
 			case reflect.Array:
 				if c != '[' {
 					return fmt.Errorf("%s must be a JSON array", s.pathOrBody())
 				}
-				return s.array(t.Elem(), depth, dst)
+				return s.array(t.Elem(), ti, depth, dst)
 			case reflect.String:
 				if c != '"' {
 					return fmt.Errorf("%s must be a JSON string", s.pathOrBody())
@@ -547,7 +663,7 @@ func (s *scanner) valueTI(t reflect.Type, known *typeInfo, depth int, dst reflec
 	case '{':
 		return s.object(nil, nil, depth, reflect.Value{})
 	case '[':
-		return s.array(nil, depth, reflect.Value{})
+		return s.array(nil, nil, depth, reflect.Value{})
 	case '"':
 		_, err := s.str(false)
 		return err
@@ -601,7 +717,7 @@ func decodeOnce(data []byte, dst reflect.Value) (err error) {
 		return errSlow
 	}
 	// No json.Valid here: the scanner checks the syntax as it walks.
-	s := scanner{data: data, path: make([]pathSeg, 0, 8)}
+	s := scanner{data: data, once: true}
 	s.skipWS()
 	if err := s.value(dst.Type(), 0, dst); err != nil {
 		return err
@@ -626,14 +742,22 @@ func (s *scanner) strSlice(dst reflect.Value, depth int) error {
 		}
 		return nil
 	}
-	out := make([]string, 0, 1)
+	if !dst.CanSet() {
+		return errSlow
+	}
+	target, ok := dst.Addr().Interface().(*strslice.StrSlice)
+	if !ok {
+		return errSlow
+	}
+	var small [8][]byte
+	parts := small[:0] // the elements, unescaped; views of s.data when they had no escape
 	switch s.peek() {
 	case '"':
 		v, err := s.str(true)
 		if err != nil {
 			return err
 		}
-		out = append(out, string(v))
+		parts = append(parts, v)
 	case '[':
 		if depth+1 > maxDepth {
 			return errSlow
@@ -653,7 +777,7 @@ func (s *scanner) strSlice(dst reflect.Value, depth int) error {
 			if err != nil {
 				return err
 			}
-			out = append(out, string(v))
+			parts = append(parts, v)
 			more, err := s.next(']')
 			if err != nil {
 				return err
@@ -665,8 +789,31 @@ func (s *scanner) strSlice(dst reflect.Value, depth int) error {
 	default:
 		return errSlow
 	}
-	dst.Set(reflect.ValueOf(strslice.StrSlice(out)))
+	*target = joinedStrings(parts)
 	return nil
+}
+
+// joinedStrings copies parts into a new, non-nil slice of strings, with
+// two allocations whatever their number: the slice, and one string holding
+// all of their bytes, of which each element is a substring.
+func joinedStrings(parts [][]byte) []string {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for _, p := range parts {
+		b.Write(p)
+	}
+	all := b.String()
+	out := make([]string, len(parts))
+	off := 0
+	for i, p := range parts {
+		out[i] = all[off : off+len(p)]
+		off += len(p)
+	}
+	return out
 }
 
 // delegate decodes data[start:end], already checked, into dst with
@@ -682,6 +829,127 @@ func (s *scanner) delegate(dst reflect.Value, start, end int) error {
 		return errSlow
 	}
 	s.pos = end
+	return nil
+}
+
+// leafValue is valueTI for a scalar of kind k (typeInfo.leaf) stored at p,
+// in the single pass: the same checks, with the value written through p
+// instead of through reflect. p points to a settable zero value of the
+// scalar's type.
+func (s *scanner) leafValue(k leafKind, depth int, p unsafe.Pointer) error {
+	if depth > maxDepth {
+		return errSlow
+	}
+	switch c := s.peek(); {
+	case c == 'n': // null leaves a scalar as it is, as encoding/json does
+		if !s.literal("null") {
+			return errSlow
+		}
+		return nil
+	case k == leafString:
+		if c != '"' {
+			return errSlow
+		}
+		v, err := s.str(true)
+		if err == nil && len(v) > 0 {
+			*(*string)(p) = string(v)
+		}
+		return err
+	case k == leafBool:
+		switch {
+		case c == 't' && s.literal("true"):
+			*(*bool)(p) = true
+			return nil
+		case c == 'f' && s.literal("false"):
+			return nil
+		}
+		return errSlow
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := s.pos
+		if !s.number() {
+			return errSlow
+		}
+		return storeNumber(k, p, s.data[start:s.pos])
+	}
+	return errSlow
+}
+
+// storeNumber is setNumber for a scalar of kind k at p: the same parsing and
+// range checks as reflect's OverflowInt, OverflowUint and OverflowFloat.
+func storeNumber(k leafKind, p unsafe.Pointer, num []byte) error {
+	switch k {
+	case leafInt8, leafInt16, leafInt32, leafInt64:
+		neg := num[0] == '-'
+		digits := num
+		if neg {
+			digits = num[1:]
+		}
+		u, ok := parseDigits(digits)
+		if !ok || u > 1<<63 || (!neg && u == 1<<63) {
+			return errSlow
+		}
+		n := int64(u)
+		if neg {
+			n = -n
+		}
+		switch k {
+		case leafInt8:
+			if n != int64(int8(n)) {
+				return errSlow
+			}
+			*(*int8)(p) = int8(n)
+		case leafInt16:
+			if n != int64(int16(n)) {
+				return errSlow
+			}
+			*(*int16)(p) = int16(n)
+		case leafInt32:
+			if n != int64(int32(n)) {
+				return errSlow
+			}
+			*(*int32)(p) = int32(n)
+		default:
+			*(*int64)(p) = n
+		}
+	case leafUint8, leafUint16, leafUint32, leafUint64:
+		u, ok := parseDigits(num)
+		if !ok {
+			return errSlow
+		}
+		switch k {
+		case leafUint8:
+			if u != uint64(uint8(u)) {
+				return errSlow
+			}
+			*(*uint8)(p) = uint8(u)
+		case leafUint16:
+			if u != uint64(uint16(u)) {
+				return errSlow
+			}
+			*(*uint16)(p) = uint16(u)
+		case leafUint32:
+			if u != uint64(uint32(u)) {
+				return errSlow
+			}
+			*(*uint32)(p) = uint32(u)
+		default:
+			*(*uint64)(p) = u
+		}
+	case leafFloat32:
+		f, err := strconv.ParseFloat(string(num), 32)
+		if err != nil || math.Abs(f) > math.MaxFloat32 {
+			return errSlow
+		}
+		*(*float32)(p) = float32(f)
+	case leafFloat64:
+		f, err := strconv.ParseFloat(string(num), 64)
+		if err != nil {
+			return errSlow
+		}
+		*(*float64)(p) = f
+	default:
+		return errSlow
+	}
 	return nil
 }
 
@@ -763,6 +1031,69 @@ type typeInfo struct {
 	// methods, interface{}, json.Number, []byte and maps whose keys are not
 	// plain strings.
 	delegate bool
+	// strSlice: the type is strslice.StrSlice, decoded in place by
+	// scanner.strSlice.
+	strSlice bool
+	// leaf: the type itself (not a pointer to it) is a string, bool or
+	// number kind that the single pass stores through a pointer
+	// (scanner.leafValue); leafNone for everything else.
+	leaf leafKind
+	// empty is an empty, non-nil slice of a slice type: what [] decodes to.
+	// Its capacity is 0, so sharing it between values is safe (appending
+	// to it always allocates); it is what reflect.MakeSlice(t, 0, 0) gives.
+	empty reflect.Value
+}
+
+// leafKind says how the single pass stores a scalar value.
+type leafKind uint8
+
+const (
+	leafNone leafKind = iota
+	leafString
+	leafBool
+	leafInt8
+	leafInt16
+	leafInt32
+	leafInt64
+	leafUint8
+	leafUint16
+	leafUint32
+	leafUint64
+	leafFloat32
+	leafFloat64
+)
+
+// leafOf is the leafKind of a type that is not a pointer and has no
+// decoding method of its own (typeInfo.mode is modeValue, not delegated).
+func leafOf(t reflect.Type) leafKind {
+	sized := func(k1, k2, k4, k8 leafKind) leafKind {
+		switch t.Size() {
+		case 1:
+			return k1
+		case 2:
+			return k2
+		case 4:
+			return k4
+		case 8:
+			return k8
+		}
+		return leafNone
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return leafString
+	case reflect.Bool:
+		return leafBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return sized(leafInt8, leafInt16, leafInt32, leafInt64)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return sized(leafUint8, leafUint16, leafUint32, leafUint64)
+	case reflect.Float32:
+		return leafFloat32
+	case reflect.Float64:
+		return leafFloat64
+	}
+	return leafNone
 }
 
 var numberType = reflect.TypeFor[json.Number]()
@@ -820,6 +1151,13 @@ func getTypeInfo(t reflect.Type) *typeInfo {
 		kt := ti.t.Key()
 		ti.delegate = kt.Kind() != reflect.String || reflect.PointerTo(kt).Implements(textUnmarshalerType)
 	}
+	ti.strSlice = t == strSliceType
+	if ti.mode == modeValue && !ti.delegate && t.Kind() != reflect.Pointer {
+		ti.leaf = leafOf(t)
+	}
+	if ti.mode == modeValue && ti.t.Kind() == reflect.Slice {
+		ti.empty = reflect.MakeSlice(ti.t, 0, 0)
+	}
 	actual, _ := typeCache.LoadOrStore(t, ti)
 	return actual.(*typeInfo)
 }
@@ -876,13 +1214,20 @@ func validNumber(b []byte) bool {
 	return i == len(b)
 }
 
-func (s *scanner) array(elem reflect.Type, depth int, dst reflect.Value) error {
+// array checks (and in the single pass, stores) a JSON array of elem
+// values (elem nil: free-form). ti is the typeInfo of the slice or array
+// type when there is one.
+func (s *scanner) array(elem reflect.Type, ti *typeInfo, depth int, dst reflect.Value) error {
 	s.pos++ // [
 	s.skipWS()
 	if s.peek() == ']' {
 		s.pos++
 		if dst.IsValid() && dst.Kind() == reflect.Slice {
-			dst.Set(reflect.MakeSlice(dst.Type(), 0, 0)) // [] is an empty slice, not nil
+			if ti != nil && ti.empty.IsValid() && ti.empty.Type() == dst.Type() {
+				dst.Set(ti.empty) // [] is an empty slice, not nil
+			} else {
+				dst.Set(reflect.MakeSlice(dst.Type(), 0, 0)) // [] is an empty slice, not nil
+			}
 		}
 		return nil
 	}
@@ -890,10 +1235,11 @@ func (s *scanner) array(elem reflect.Type, depth int, dst reflect.Value) error {
 	if elem != nil {
 		eti = getTypeInfo(elem)
 	}
-	s.path = append(s.path, pathSeg{isIdx: true})
-	top := len(s.path) - 1
+	top := s.push(pathSeg{isIdx: true})
 	for i := 0; ; i++ {
-		s.path[top].index = i
+		if !s.once {
+			s.path[top].index = i
+		}
 		s.skipWS()
 		var ev reflect.Value
 		if dst.IsValid() {
@@ -908,7 +1254,11 @@ func (s *scanner) array(elem reflect.Type, depth int, dst reflect.Value) error {
 				ev = dst.Index(i)
 			}
 		}
-		if err := s.valueTI(elem, eti, depth+1, ev); err != nil {
+		if eti != nil && eti.leaf != leafNone && ev.IsValid() && ev.CanSet() {
+			if err := s.leafValue(eti.leaf, depth+1, ev.Addr().UnsafePointer()); err != nil {
+				return err
+			}
+		} else if err := s.valueTI(elem, eti, depth+1, ev); err != nil {
 			return err
 		}
 		more, err := s.next(']')
@@ -918,7 +1268,7 @@ func (s *scanner) array(elem reflect.Type, depth int, dst reflect.Value) error {
 		if more {
 			continue
 		}
-		s.path = s.path[:top]
+		s.pop(top)
 		return nil
 	}
 }
@@ -927,6 +1277,23 @@ func (s *scanner) array(elem reflect.Type, depth int, dst reflect.Value) error {
 // values follow: true) or the closing bracket (false). Anything else is not
 // JSON: errSlow.
 func (s *scanner) next(closing byte) (bool, error) {
+	// The common case, no whitespace before the separator, small enough
+	// to inline.
+	if s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			return true, nil
+		case closing:
+			s.pos++
+			return false, nil
+		}
+	}
+	return s.nextAfterWS(closing)
+}
+
+// nextAfterWS is next when whitespace (or anything else) comes first.
+func (s *scanner) nextAfterWS(closing byte) (bool, error) {
 	s.skipWS()
 	switch s.peek() {
 	case ',':
@@ -989,6 +1356,9 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 	}
 	var mapElem reflect.Value
 	var elemTI *typeInfo
+	// base is the address of the struct being decoded, for the fields the
+	// single pass writes through their offset (jsonField.direct).
+	var base unsafe.Pointer
 	if dst.IsValid() {
 		switch {
 		case si != nil && si.quoted:
@@ -999,6 +1369,8 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 			}
 		case si == nil:
 			return errSlow
+		case dst.CanAddr() && dst.CanSet():
+			base = dst.Addr().UnsafePointer()
 		}
 	}
 	s.skipWS()
@@ -1014,8 +1386,8 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 	} else {
 		seen = &keySet{}
 	}
-	s.path = append(s.path, pathSeg{isMap: si == nil})
-	top := len(s.path) - 1
+	top := s.push(pathSeg{isMap: si == nil})
+	var prev *jsonField // the previous key's field (single pass only)
 	for {
 		s.skipWS()
 		if s.peek() != '"' {
@@ -1028,10 +1400,27 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 		var f *jsonField
 		dup := false
 		if si != nil {
-			f = si.fields[string(key)]
+			if s.once {
+				// Clients write fields in encoding/json's order: try the
+				// field after the previous one first. Field names are the
+				// keys of si.fields, so a match is the field the lookup
+				// would find.
+				cand := si.first
+				if prev != nil {
+					cand = prev.next
+				}
+				if cand != nil && cand.name == string(key) {
+					f = cand
+				} else {
+					f = si.fields[string(key)]
+				}
+				prev = f
+			} else {
+				f = si.fields[string(key)]
+			}
 			if f != nil {
-				dup = fieldSeen[f.idx/64]&(1<<(f.idx%64)) != 0
-				fieldSeen[f.idx/64] |= 1 << (f.idx % 64)
+				dup = fieldSeen[uint(f.idx)/64]&(1<<(uint(f.idx)%64)) != 0
+				fieldSeen[uint(f.idx)/64] |= 1 << (uint(f.idx) % 64)
 			} else {
 				if seen == nil {
 					seen = &keySet{}
@@ -1042,13 +1431,15 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 			dup = seen.add(key)
 		}
 		if dup {
-			s.path = s.path[:top]
+			s.pop(top)
 			if si == nil {
 				return fmt.Errorf("duplicate key %q %s: refusing (JSON decoders disagree on which one wins)", key, s.where())
 			}
 			return fmt.Errorf("duplicate body key %q %s: refusing (JSON decoders disagree on which one wins)", key, s.where())
 		}
-		s.path[top].key = key
+		if !s.once {
+			s.path[top].key = key
+		}
 		s.skipWS()
 		if s.peek() != ':' {
 			return errSlow
@@ -1061,17 +1452,27 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 		switch {
 		case si != nil:
 			if f == nil {
-				if si.ignore[string(key)] && !si.foldsToField(string(key)) {
+				if s.once && si.skip[string(key)] || !s.once && si.ignore[string(key)] && !si.foldsToField(string(key)) {
 					// A newer API field dockerd 20.10 ignores: its value is
 					// still checked free-form (duplicate keys, strings).
 					s.ignored = true
 					break
 				}
-				s.path = s.path[:top]
+				s.pop(top)
 				return si.unknownKey(string(key), s.where())
 			}
-			vt, vti = f.typ, f.typeInfo()
+			vt, vti = f.typ, f.ti.Load()
+			if vti == nil {
+				vti = f.typeInfo()
+			}
 			if dst.IsValid() {
+				if vti.leaf != leafNone && f.direct && base != nil {
+					// A scalar field inside this struct: stored in place.
+					if err := s.leafValue(vti.leaf, depth+1, fieldAddr(base, f)); err != nil {
+						return err
+					}
+					goto after
+				}
 				var err error
 				if fv, err = fieldByIndex(dst, f.index); err != nil {
 					return err
@@ -1096,10 +1497,9 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 			return err
 		}
 		if isMap && dst.IsValid() {
-			kv := reflect.New(t.Key()).Elem()
-			kv.SetString(string(key))
-			dst.SetMapIndex(kv, mapElem)
+			s.setMapIndex(dst, t.Key(), key, mapElem)
 		}
+	after:
 		more, err := s.next('}')
 		if err != nil {
 			return err
@@ -1107,9 +1507,18 @@ func (s *scanner) object(t reflect.Type, ti *typeInfo, depth int, dst reflect.Va
 		if more {
 			continue
 		}
-		s.path = s.path[:top]
+		s.pop(top)
 		return nil
 	}
+}
+
+// setMapIndex stores elem under key in the map m (with string-kind keys:
+// getTypeInfo delegates the others), as encoding/json does. The key value
+// is built in the scanner's scratch string, which SetMapIndex copies.
+func (s *scanner) setMapIndex(m reflect.Value, kt reflect.Type, key []byte, elem reflect.Value) {
+	s.key = string(key)
+	m.SetMapIndex(reflect.NewAt(kt, unsafe.Pointer(&s.key)).Elem(), elem)
+	s.key = ""
 }
 
 // fieldByIndex is the field at index in struct v, allocating embedded
@@ -1162,6 +1571,33 @@ func (si *structInfo) unknownKey(key, where string) error {
 // escapes, which encoding/json would silently turn into U+FFFD. When need is
 // false the caller only wants validation.
 func (s *scanner) str(need bool) ([]byte, error) {
+	if s.once {
+		// The loop below, with the position in a register, eight bytes
+		// at a time (straight to the first byte that is not plain), then
+		// one table lookup per byte for the last few.
+		data := s.data
+		start := s.pos + 1
+		i := start
+		for {
+			if i+8 > len(data) {
+				for i < len(data) && plainStringByte[data[i]] {
+					i++
+				}
+				break
+			}
+			if m := specialStringMask(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i < len(data) && data[i] == '"' {
+			s.pos = i + 1
+			return data[start:i], nil
+		}
+		// An escape, a control character or the end of the data: the
+		// loop below, from the start of the string.
+	}
 	s.pos++ // opening quote
 	start := s.pos
 	for s.pos < len(s.data) {
@@ -1248,6 +1684,28 @@ func (s *scanner) str(need bool) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("unterminated string %s", s.where())
+}
+
+// plainStringByte[c]: c stands for itself inside a JSON string (not '"',
+// not '\\', not a control character).
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// specialStringMask has the high bit of byte k set when byte k of w (little
+// endian) is '"', '\\' or a control character (< 0x20), for the lowest
+// such byte and possibly for higher bytes after it, and is zero when there
+// is none: the zero-byte and less-than tests of "Bit Twiddling Hacks",
+// whose borrows only run upwards from a matching byte, so the lowest set
+// bit is exact.
+func specialStringMask(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	backslash := w ^ (ones * '\\')
+	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (w-ones*0x20)&^w) & highs
 }
 
 // hex4 reads the four hex digits of a \u escape.

@@ -82,6 +82,18 @@ var onceInputs = []string{
 	`{"I":-}`, `{"I":01}`, `{"I":1.}`, `{"I":.5}`, `{"F":1e}`, `{"F":1e+}`, `{"F":-0.5e-3}`, `{"I":--1}`, `{"F":1.5.5}`,
 	`{"M":{"a":1 "b":2}}`, `{"M":{"a":}}`, `{"Arr":[1,2,3,]}`, `{"Nest":[[1,2],[3]`, `{"S":"a"} {"S":"b"}`, `{"S":"a"}]`,
 	`{"S":"\ud83d\ude00"}`, `{"S":"\ud83d\u0041"}`, `{"S":"\u00e9\n\t\/\b\f\r"}`, ` `, ``, `{"Cmd":"a\u0000"}`,
+	// the single pass's shortcuts: scalars stored in place, strings eight
+	// bytes at a time, StrSlice elements in one string, keys out of order
+	`{"Hostname":"a-long-host-name-over-eight-bytes","Domainname":"x\"y","User":"a\u00e9b12345678"}`,
+	`{"Cmd":["a","","b\u00e9c","d"],"Entrypoint":["1","2","3","4","5","6","7","8","9"]}`, `{"Cmd":[]}`, `{"Cmd":""}`,
+	`{"Cmd":["a",1]}`, `{"Cmd":["a",null]}`, `{"Entrypoint":"sh"}`,
+	`{"Sl":["a","b"],"Arr":[1,2],"F32":-1.5e-3,"U16":7,"I8":-128,"B":false,"S":"","P":null}`,
+	`{"OpenStdin":true,"Tty":false,"StopTimeout":5,"Image":"alpine","Hostname":"h"}`,
+	`{"HostConfig":{"Memory":1,"CpuShares":-2,"OomKillDisable":true,"PidsLimit":5,"ShmSize":1e3}}`,
+	`{"HostConfig":{"ConsoleSize":[1,2,3]}}`, `{"HostConfig":{"ConsoleSize":[-1,0]}}`, `{"HostConfig":{"Memory":1.5}}`,
+	`{"Memory":5,"HostConfig":{"Memory":0}}`, `{"NetworkingConfig":{"EndpointsConfig":{"n":{"DNSNames":["a"],"GwPriority":1}}}}`,
+	`{"NetworkingConfig":{"EndpointsConfig":{"n":{"dnsnames":["a"]}}}}`, `{"HostConfig":{"Annotations":{"a":"b"}}}`,
+	"{\"Image\" : \"a\" ,\n \"Cmd\" : [ \"x\" , \"y\" ] }", `{"ExposedPorts":{"80/tcp":{},"443/tcp":{}},"Labels":{"a":"1","b":"2"}}`,
 }
 
 func sameAsReference[T any](t *testing.T, data []byte) {
@@ -111,6 +123,7 @@ func checkAllTypes(t *testing.T, data []byte) {
 	t.Helper()
 	sameAsReference[onceAll](t, data)
 	sameAsReference[*onceAll](t, data)
+	sameAsReference[onceHops](t, data)
 	sameAsReference[createBody](t, data)
 	sameAsReference[*types.ExecConfig](t, data)
 	sameAsReference[*container.UpdateConfig](t, data)
