@@ -130,13 +130,15 @@ var htmlSafe = func() (t [256]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as json.Marshal encodes a string.
-func appendJSONString(dst, s []byte) []byte {
+// appendJSONString appends s as json.Marshal encodes a string (with HTML
+// escaping): <, > and & as \u003c..., U+2028 and U+2029 escaped, each byte
+// of invalid UTF-8 as \ufffd.
+func appendJSONString[S []byte | string](dst []byte, s S) []byte {
 	return append(appendJSONStringBody(append(dst, '"'), s), '"')
 }
 
 // appendJSONStringBody is appendJSONString without the quotes.
-func appendJSONStringBody(dst, s []byte) []byte {
+func appendJSONStringBody[S []byte | string](dst []byte, s S) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -165,7 +167,9 @@ func appendJSONStringBody(dst, s []byte) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(s[i:])
+		// Decode from a copy of at most 4 bytes, which stays on the stack
+		// for a []byte (utf8 has no generic decoder).
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)

@@ -155,7 +155,7 @@ func (w *bodyWriter) value(mode int, secretData bool) bool {
 		}
 		if mode == modeRedact && bytes.Contains(s, []byte("://")) && bytes.IndexByte(s, '@') >= 0 {
 			if red := redactURLCredentials(string(s)); red != string(s) {
-				w.out = appendJSONString(w.out, []byte(red))
+				w.out = appendJSONString(w.out, red)
 				return true
 			}
 		}

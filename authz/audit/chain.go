@@ -23,10 +23,10 @@ const (
 	hashHexLen = sha256.Size * 2
 )
 
-// template is a record marshalled by encoding/json with Seq 0 and empty
-// PrevHash and Hash. The writer splices the real seq and prev_hash in, which
-// gives exactly the bytes json.Marshal would give for the chained record, so
-// the expensive marshalling happens in the callers' goroutines, in parallel,
+// template is a record encoded as json.Marshal encodes it with Seq 0 and
+// empty PrevHash and Hash. The writer splices the real seq and prev_hash in,
+// which gives exactly the bytes json.Marshal would give for the chained
+// record, so the encoding happens in the callers' goroutines, in parallel,
 // and the single writer only splices and hashes.
 type template struct {
 	b     []byte // ends with emptyTail
@@ -34,11 +34,20 @@ type template struct {
 }
 
 func newTemplate(rec *Record) (template, error) {
+	return appendTemplate(nil, rec)
+}
+
+// appendTemplate is newTemplate building the template in buf's storage
+// (from buf[:0]) when it is large enough.
+func appendTemplate(buf []byte, rec *Record) (template, error) {
 	r := *rec
 	r.Seq, r.PrevHash, r.Hash = 0, "", ""
-	b, err := json.Marshal(&r)
-	if err != nil {
-		return template{}, fmt.Errorf("audit: cannot encode record: %w", err)
+	b, ok := appendRecord(buf[:0], &r)
+	if !ok {
+		var err error
+		if b, err = marshalRecordRef(r); err != nil {
+			return template{}, fmt.Errorf("audit: cannot encode record: %w", err)
+		}
 	}
 	if !bytes.HasSuffix(b, []byte(emptyTail)) {
 		return template{}, errors.New("audit: internal error: record does not end with prev_hash and hash")

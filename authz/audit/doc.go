@@ -45,17 +45,21 @@
 //
 // # Record encoding and the hash chain
 //
-// Field order is Record's: time first, hash last. A line is produced by
-// encoding/json with Hash "" (so it ends in `"hash":""}`); the record's hash
-// is the lowercase hex SHA-256 of exactly those bytes, which include seq and
-// prev_hash; the line written is the same bytes with the hex hash put
-// between the empty quotes, then "\n". Verification works on the raw bytes of
-// each line (empty the hash value, recompute, compare), never on a
-// re-encoding, so records written by older or newer versions of the schema
-// verify alike. Seq starts at 1 and grows by one per record; prev_hash is the
-// hash of the previous record, "" for the first record of a trail. The
-// versioned schema, member by member, is in SCHEMA.md (kept in step with
-// Record by TestSchemaDocumented; exact bytes pinned by TestSchemaGolden).
+// Field order is Record's: time first, hash last. A line is the bytes
+// encoding/json makes of the record with Hash "" (so it ends in
+// `"hash":""}`), produced without reflection by appendRecord (recordjson.go),
+// which is held byte for byte to encoding/json by TestAppendRecordMatchesJSON
+// and FuzzAppendRecord and falls back to it for what it cannot reproduce.
+// The record's hash is the lowercase hex SHA-256 of exactly those bytes,
+// which include seq and prev_hash; the line written is the same bytes with
+// the hex hash put between the empty quotes, then "\n". Verification works
+// on the raw bytes of each line (empty the hash value, recompute, compare),
+// never on a re-encoding, so records written by older or newer versions of
+// the schema verify alike. Seq starts at 1 and grows by one per record;
+// prev_hash is the hash of the previous record, "" for the first record of a
+// trail. The versioned schema, member by member, is in SCHEMA.md (kept in
+// step with Record by TestSchemaDocumented; exact bytes pinned by
+// TestSchemaGolden).
 //
 // # Rotation
 //

@@ -147,6 +147,7 @@ type Log struct {
 	off       int64 // end of the last durable record
 	dirty     error // set when a failed batch could not be cut off the file
 	buf       []byte
+	results   []result // of the batch being committed
 	failRun   int
 	lastNoise time.Time
 	sinceCP   int       // records written since the last checkpoint
@@ -172,6 +173,50 @@ type pending struct {
 	t     template
 	state atomic.Int32
 	done  chan result // buffered: the writer never blocks on it
+	timer *time.Timer // the Write's SyncTimeout, nil until first needed
+}
+
+// pendingPool recycles a pending, with its channel, timer and template
+// buffer, once its Write has received the writer's result: the writer never
+// touches a pending after sending it its result. A pending whose Write gave
+// up (deadline, Close) may still be held by the writer and is left to the GC.
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan result, 1)} }}
+
+// maxPooledTemplate bounds the template buffer a pooled pending keeps.
+const maxPooledTemplate = 64 << 10
+
+// getPending returns a pending in stateQueued with an empty done channel.
+func getPending() *pending {
+	p := pendingPool.Get().(*pending)
+	p.state.Store(stateQueued)
+	return p
+}
+
+// putPending returns p to the pool. Only the Write that owns p calls it,
+// when no one else holds p: before queueing it, or after receiving its result.
+func putPending(p *pending) {
+	if p.timer != nil && !p.timer.Stop() {
+		select { // a fired timer's value, when nobody received it
+		case <-p.timer.C:
+		default:
+		}
+	}
+	b := p.t.b[:0]
+	if cap(b) > maxPooledTemplate {
+		b = nil
+	}
+	p.t = template{b: b}
+	pendingPool.Put(p)
+}
+
+// arm starts p's timer for d and returns its channel.
+func (p *pending) arm(d time.Duration) <-chan time.Time {
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	return p.timer.C
 }
 
 type result struct {
@@ -493,45 +538,66 @@ func (l *Log) Write(ctx context.Context, rec *Record) error {
 	}
 	rec.Headers = l.redactor.Headers(rec.Headers)
 	rec.URI = l.redactor.URI(rec.URI)
-	t, err := newTemplate(rec)
+	p := getPending()
+	t, err := appendTemplate(p.t.b, rec)
 	if err != nil {
+		putPending(p)
 		return err
 	}
+	p.t = t
 
+	// The SyncTimeout deadline is a pooled timer rather than a derived
+	// context: the same deadline, without allocating a context per record.
+	var deadline <-chan time.Time
 	if l.syncTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.syncTimeout)
-		defer cancel()
+		deadline = p.arm(l.syncTimeout)
 	}
-	p := &pending{t: t, done: make(chan result, 1)}
 	select {
 	case l.queue <- p:
 	case <-ctx.Done():
+		putPending(p)
 		return fmt.Errorf("audit: record not written, the audit writer is saturated: %w", ctx.Err())
+	case <-deadline:
+		putPending(p)
+		return fmt.Errorf("audit: record not written, the audit writer is saturated: %w", context.DeadlineExceeded)
 	case <-l.closing:
+		putPending(p)
 		return ErrClosed
 	}
 	select {
 	case r := <-p.done:
+		putPending(p)
 		return r.apply(rec)
 	case <-ctx.Done():
-		if p.state.CompareAndSwap(stateQueued, stateAbandoned) {
-			return fmt.Errorf("audit: record not written before the deadline: %w", ctx.Err())
-		}
-		select {
-		case r := <-p.done:
-			return r.apply(rec)
-		default:
-		}
-		return fmt.Errorf("audit: record not durable before the deadline: %w (%w)", ctx.Err(), ErrMaybeWritten)
+		return giveUp(p, rec, ctx.Err())
+	case <-deadline:
+		return giveUp(p, rec, context.DeadlineExceeded)
 	case <-l.stopped:
 		select {
 		case r := <-p.done:
+			putPending(p)
 			return r.apply(rec)
 		default:
 		}
 		return ErrClosed
 	}
+}
+
+// giveUp ends a Write whose deadline passed (cause: the context's error, or
+// context.DeadlineExceeded for SyncTimeout) after its record was queued: the
+// record is withdrawn if the writer has not taken it yet; otherwise it may
+// still reach the trail, unless its result is already there.
+func giveUp(p *pending, rec *Record, cause error) error {
+	if p.state.CompareAndSwap(stateQueued, stateAbandoned) {
+		return fmt.Errorf("audit: record not written before the deadline: %w", cause)
+	}
+	select {
+	case r := <-p.done:
+		putPending(p)
+		return r.apply(rec)
+	default:
+	}
+	return fmt.Errorf("audit: record not durable before the deadline: %w (%w)", cause, ErrMaybeWritten)
 }
 
 func (r result) apply(rec *Record) error {
@@ -670,16 +736,17 @@ func (l *Log) commit(batch []*pending) {
 		}
 	}
 
-	results := make([]result, len(live))
+	results := l.results[:0]
 	buf := l.buf[:0]
 	seq, prev := l.seq, l.hash
-	for i, p := range live {
+	for _, p := range live {
 		seq++
 		var h string
 		buf, h = appendLine(buf, p.t, seq, prev)
-		results[i] = result{seq: seq, prev: prev, hash: h}
+		results = append(results, result{seq: seq, prev: prev, hash: h})
 		prev = h
 	}
+	l.results = results
 	// A count checkpoint goes into the same write and fsync as the batch
 	// that reaches the threshold.
 	cp := false

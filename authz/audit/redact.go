@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"net/textproto"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -38,6 +38,16 @@ var clearHeaders = map[string]bool{
 	"Upgrade":           true,
 	"User-Agent":        true,
 }
+
+// clearHeaderNames is clearHeaders without any name that is also a
+// SensitiveName (none today; a sensitive name is always redacted).
+var clearHeaderNames = func() map[string]bool {
+	m := make(map[string]bool, len(clearHeaders))
+	for name, clear := range clearHeaders {
+		m[name] = clear && !SensitiveName(name)
+	}
+	return m
+}()
 
 var sensitiveNames = map[string]bool{
 	"authorization":       true,
@@ -102,16 +112,17 @@ func (r *Redactor) Headers(h map[string]string) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(h))
+	var small [16]string // no allocation for the usual few headers
+	keys := small[:0]
 	for k := range h {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // deterministic when two spellings canonicalise alike
+	slices.Sort(keys) // deterministic when two spellings canonicalise alike
 	out := make(map[string]string, len(h))
 	for _, k := range keys {
 		name := textproto.CanonicalMIMEHeaderKey(k)
 		v := h[k]
-		if clearHeaders[name] && !SensitiveName(name) {
+		if clearHeaderNames[name] {
 			out[name] = clip(v)
 		} else {
 			out[name] = r.Value(v)
@@ -219,5 +230,7 @@ func BodyDigest(body []byte) string {
 		return ""
 	}
 	s := sha256.Sum256(body)
-	return hex.EncodeToString(s[:])
+	var h [hashHexLen]byte
+	hex.Encode(h[:], s[:])
+	return string(h[:])
 }
