@@ -162,3 +162,53 @@ func TestReloadUnreadablePolicyFile(t *testing.T) {
 		t.Fatal("a policy went into force")
 	}
 }
+
+// A reading serves its files through Open as well as ReadFile, as a
+// read-only fs.FS: what fs.Stat and a plain Read see is what was read.
+func TestReadingIsAFileSystem(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, policy.PolicyFile, policyA)
+	r, err := reload.New(reload.Options{Target: &holder{}, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := reload.Reading(r)
+	write(t, dir, policy.PolicyFile, policyB) // after the reading
+
+	f, err := fsys.Open(policy.PolicyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Name() != policy.PolicyFile || st.Size() != int64(len(policyA)) || st.IsDir() || st.Mode()&0o222 != 0 {
+		t.Fatalf("stat: %v %+v", err, st)
+	}
+	b := make([]byte, len(policyA)+8)
+	n, _ := f.Read(b)
+	if string(b[:n]) != policyA {
+		t.Fatalf("read %q", b[:n])
+	}
+	for _, tc := range []struct {
+		name string
+		want error
+	}{
+		{policy.ModelFile, fs.ErrNotExist}, // watched, absent
+		{"other.txt", fs.ErrNotExist},      // not watched
+		{"../" + policy.PolicyFile, fs.ErrInvalid},
+		{"/" + policy.PolicyFile, fs.ErrInvalid},
+	} {
+		if _, err := fsys.Open(tc.name); !errors.Is(err, tc.want) {
+			t.Errorf("Open(%q) = %v, want %v", tc.name, err, tc.want)
+		}
+		if _, err := fs.Stat(fsys, tc.name); !errors.Is(err, tc.want) {
+			t.Errorf("Stat(%q) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// ReadFile hands out a copy: changing it does not change the reading.
+	c, _ := fs.ReadFile(fsys, policy.PolicyFile)
+	c[0] = 'X'
+	if again, _ := fs.ReadFile(fsys, policy.PolicyFile); string(again) != policyA {
+		t.Fatal("the reading changed through a returned slice")
+	}
+}
