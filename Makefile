@@ -106,5 +106,24 @@ install: build
 	@echo "next: edit $(SYSCONFDIR)/docker-authz/policy.csv, docker-authz check $(SYSCONFDIR)/docker-authz,"
 	@echo "      systemctl daemon-reload && systemctl enable --now docker-authz, then add the plugin to /etc/docker/daemon.json (README: Running it as a service)"
 
+# Managed (v2) plugin, for hosts that prefer `docker plugin`: a rootfs with
+# only the static binary and its config.json, turned into a local plugin by
+# `docker plugin create` (no registry). systemd stays the recommended way
+# (README: Managed plugin).
+PLUGIN_DIR  ?= bin/managed-plugin
+PLUGIN_NAME ?= docker-authz:latest
+
+.PHONY: plugin plugin-create
+plugin: build
+	rm -rf $(PLUGIN_DIR)
+	install -d $(PLUGIN_DIR)/rootfs/etc/docker-authz $(PLUGIN_DIR)/rootfs/var/log/docker-authz \
+	  $(PLUGIN_DIR)/rootfs/run/docker/plugins $(PLUGIN_DIR)/rootfs/tmp
+	install -m 0755 $(BIN) $(PLUGIN_DIR)/rootfs/docker-authz
+	install -m 0644 packaging/managed-plugin/config.json $(PLUGIN_DIR)/config.json
+	@echo "built $(PLUGIN_DIR); make plugin-create (or: docker plugin create $(PLUGIN_NAME) $(PLUGIN_DIR))"
+
+plugin-create: plugin
+	docker plugin create $(PLUGIN_NAME) $(PLUGIN_DIR)
+
 clean:
 	rm -rf bin

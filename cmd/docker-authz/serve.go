@@ -31,20 +31,7 @@ type serveOptions struct {
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	var o serveOptions
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.socket, "socket", "/run/docker/plugins/docker-authz.sock", "unix socket dockerd connects to; the file name without .sock is the plugin name for daemon.json")
-	fs.StringVar(&o.policyDir, "policy", "/etc/docker-authz", "policy directory holding policy.csv and (optionally) model.conf, or a PostgreSQL database postgres://USER@HOST:PORT/DB?sslmode=verify-full (password in PGPASSFILE or PGPASSWORD, not here: command lines are visible to every user)")
-	fs.StringVar(&o.clientCA, "client-ca", "", "PEM bundle of the CAs whose client certificates identify users (CN = user, O/OU = groups); without it no TLS caller can be identified")
-	fs.StringVar(&o.auditLog, "audit-log", "/var/log/docker-authz/audit.jsonl", "audit trail file (JSON Lines, hash-chained)")
-	fs.StringVar(&o.localUser, "local-user", "", "user name for requests without a certificate (dockerd's unix socket); empty means \"anonymous\"")
-	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&o.logFormat, "log-format", "auto", "text, json, or auto (text on a terminal, JSON otherwise)")
-	o.own.register(fs)
-	o.sinks.register(fs)
-	o.trail.register(fs)
-	o.pdb.register(fs)
-	o.ops.register(fs)
+	fs := serveFlags(&o, stderr)
 	fs.Usage = serveUsage(fs, args, stdout, stderr) // serve_help.go: the manual
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -66,6 +53,26 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// serveFlags is the flag set of serve, filling o. (The managed plugin's
+// config.json is checked against it.)
+func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.socket, "socket", "/run/docker/plugins/docker-authz.sock", "unix socket dockerd connects to; the file name without .sock is the plugin name for daemon.json")
+	fs.StringVar(&o.policyDir, "policy", "/etc/docker-authz", "policy directory holding policy.csv and (optionally) model.conf, or a PostgreSQL database postgres://USER@HOST:PORT/DB?sslmode=verify-full (password in PGPASSFILE or PGPASSWORD, not here: command lines are visible to every user)")
+	fs.StringVar(&o.clientCA, "client-ca", "", "PEM bundle of the CAs whose client certificates identify users (CN = user, O/OU = groups); without it no TLS caller can be identified")
+	fs.StringVar(&o.auditLog, "audit-log", "/var/log/docker-authz/audit.jsonl", "audit trail file (JSON Lines, hash-chained)")
+	fs.StringVar(&o.localUser, "local-user", "", "user name for requests without a certificate (dockerd's unix socket); empty means \"anonymous\"")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "auto", "text, json, or auto (text on a terminal, JSON otherwise)")
+	o.own.register(fs)
+	o.sinks.register(fs)
+	o.trail.register(fs)
+	o.pdb.register(fs)
+	o.ops.register(fs)
+	return fs
 }
 
 func newLogger(w io.Writer, level, format string) (*logrus.Logger, error) {
