@@ -43,6 +43,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if err := applyConfigFile(fs); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
 	log, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
@@ -60,6 +64,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.String(configFlag, "", "YAML `FILE` setting serve options by name (audit-log: /var/log/..., ownership: true); options given on the command line win; an unknown key is an error")
 	fs.StringVar(&o.socket, "socket", "/run/docker/plugins/docker-authz.sock", "unix socket dockerd connects to; the file name without .sock is the plugin name for daemon.json")
 	fs.StringVar(&o.policyDir, "policy", "/etc/docker-authz", "policy directory holding policy.csv and (optionally) model.conf, or a PostgreSQL database postgres://USER@HOST:PORT/DB?sslmode=verify-full (password in PGPASSFILE or PGPASSWORD, not here: command lines are visible to every user)")
 	fs.StringVar(&o.clientCA, "client-ca", "", "PEM bundle of the CAs whose client certificates identify users (CN = user, O/OU = groups); without it no TLS caller can be identified")

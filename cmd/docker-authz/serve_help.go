@@ -85,6 +85,9 @@ SIGNALS
               to "shutting down" at once.
 
 FILES
+    --config FILE                     optional YAML: option names as keys,
+                                      e.g. "audit-log: /srv/audit/a.jsonl";
+                                      the command line wins
     /etc/docker-authz/policy.csv      the policy (Casbin CSV: p and g lines)
     /etc/docker-authz/model.conf      optional Casbin model (built-in default)
     /etc/docker-authz/cases.yaml      optional policy test cases, run on load
