@@ -137,27 +137,34 @@ func start(t *testing.T, policyDir string, opts ...startOption) *env {
 		return err == nil
 	})
 
-	port := freePort(t)
-	e.dockerHost = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	e.startDockerd(caPath, certPath, keyPath, "--authorization-plugin", e.plugin)
+	return e
+}
+
+// startDockerd starts a dockerd in e.dir (own sockets, data-root,
+// exec-root, containerd namespaces; no iptables, no bridge) with TLS on a
+// loopback port, plus extra flags, and waits until root-admin reaches it.
+func (e *env) startDockerd(caPath, certPath, keyPath string, extra ...string) {
+	e.t.Helper()
+	e.dockerHost = fmt.Sprintf("tcp://127.0.0.1:%d", freePort(e.t))
 	ns := "dae2e" + randomSuffix()
-	e.dockerdLog = filepath.Join(dir, "dockerd.log")
-	e.dockerd = e.spawn(e.dockerdLog, "dockerd",
-		"--data-root", filepath.Join(dir, "data"),
-		"--exec-root", filepath.Join(dir, "exec"),
-		"--pidfile", filepath.Join(dir, "dockerd.pid"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"),
+	e.dockerdLog = filepath.Join(e.dir, "dockerd.log")
+	args := []string{
+		"--data-root", filepath.Join(e.dir, "data"),
+		"--exec-root", filepath.Join(e.dir, "exec"),
+		"--pidfile", filepath.Join(e.dir, "dockerd.pid"),
+		"-H", "unix://" + filepath.Join(e.dir, "docker.sock"),
 		"-H", e.dockerHost,
 		"--tlsverify", "--tlscacert", caPath, "--tlscert", certPath, "--tlskey", keyPath,
-		"--authorization-plugin", e.plugin,
 		"--iptables=false", "--ip6tables=false", "--bridge=none",
-		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns+"p",
-		"--log-level", "info")
+		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns + "p",
+		"--log-level", "info"}
+	e.dockerd = e.spawn(e.dockerdLog, "dockerd", append(args, extra...)...)
 	e.dockerCLI = "docker"
-	waitFor(t, 60*time.Second, "dockerd", func() bool {
+	waitFor(e.t, 60*time.Second, "dockerd", func() bool {
 		_, _, err := e.docker("root-admin", "version", "--format", "{{.Server.Version}}")
 		return err == nil
 	})
-	return e
 }
 
 // spawn starts a process in its own process group, output to logPath.

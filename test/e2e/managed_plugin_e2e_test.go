@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,27 +59,7 @@ func TestManagedPlugin(t *testing.T) {
 	// enabled through the API it will then guard.
 	daemonJSON := filepath.Join(dir, "daemon.json")
 	writeText(t, daemonJSON, "{}\n")
-	port := freePort(t)
-	e.dockerHost = fmt.Sprintf("tcp://127.0.0.1:%d", port)
-	e.dockerdLog = filepath.Join(dir, "dockerd.log")
-	execRoot := filepath.Join(dir, "exec")
-	ns := "dae2e" + randomSuffix()
-	e.dockerd = e.spawn(e.dockerdLog, "dockerd",
-		"--config-file", daemonJSON,
-		"--data-root", filepath.Join(dir, "data"),
-		"--exec-root", execRoot,
-		"--pidfile", filepath.Join(dir, "dockerd.pid"),
-		"-H", "unix://"+filepath.Join(dir, "docker.sock"),
-		"-H", e.dockerHost,
-		"--tlsverify", "--tlscacert", caPath, "--tlscert", certPath, "--tlskey", keyPath,
-		"--iptables=false", "--ip6tables=false", "--bridge=none",
-		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns+"p",
-		"--log-level", "info")
-	e.dockerCLI = "docker"
-	waitFor(t, 60*time.Second, "dockerd", func() bool {
-		_, _, err := e.docker("root-admin", "version", "--format", "{{.Server.Version}}")
-		return err == nil
-	})
+	e.startDockerd(caPath, certPath, keyPath, "--config-file", daemonJSON)
 	e.importBusybox("root-admin", "busybox:e2e")
 
 	name := "docker-authz-e2e:latest"
