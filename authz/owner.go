@@ -41,7 +41,7 @@ const enrichTimeout = 5 * time.Second
 // enrich runs the configured Enricher on an identified, understood request.
 // It adds facets, owner and object id to rec. internal reports one of the
 // enricher's own lookups, which the caller allows without policy.
-func (s *Server) enrich(ctx context.Context, sub identity.Subject, w *wireRequest, facts *request.Facts, rec *audit.Record) (internal bool, err error) {
+func (s *Server) enrich(ctx context.Context, sub identity.Subject, w *Message, facts *request.Facts, rec *audit.Record) (internal bool, err error) {
 	e := s.cfg.Enricher
 	if e == nil {
 		return false, nil

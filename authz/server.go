@@ -106,7 +106,7 @@ func (s *Server) Handler() http.Handler {
 
 // serve decodes one message and runs a stage on it, turning every failure,
 // including a panic, into a deny.
-func (s *Server) serve(r *http.Request, stage func(context.Context, *wireRequest) authorization.Response) (res authorization.Response) {
+func (s *Server) serve(r *http.Request, stage func(context.Context, *Message) authorization.Response) (res authorization.Response) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Done()
 	start, stageName := time.Now(), stageOf(r)
@@ -144,7 +144,7 @@ func (s *Server) log() logrus.FieldLogger {
 }
 
 // authZReq decides about a request before dockerd runs it.
-func (s *Server) authZReq(ctx context.Context, w *wireRequest) authorization.Response {
+func (s *Server) authZReq(ctx context.Context, w *Message) authorization.Response {
 	start, denied := time.Now(), []string(nil)
 	rec := &audit.Record{
 		ID:       newID(),
@@ -159,7 +159,7 @@ func (s *Server) authZReq(ctx context.Context, w *wireRequest) authorization.Res
 		rec.BodySHA256 = audit.BodyDigest(w.RequestBody)
 	}
 
-	sub, idErr := s.cfg.Identity.Identify(identity.Input{User: w.User, AuthMethod: w.UserAuthNMethod, PeerCerts: w.RequestPeerCertificates})
+	sub, idErr := s.cfg.Identity.Identify(w.Caller())
 	if idErr == nil {
 		rec.User, rec.Groups, rec.AuthMethod = sub.User, sub.Groups, sub.AuthMethod
 		rec.CertSHA256, rec.CertSerial = sub.Fingerprint, sub.Serial
@@ -170,7 +170,7 @@ func (s *Server) authZReq(ctx context.Context, w *wireRequest) authorization.Res
 
 	var msg string
 	allow := false
-	facts, normErr := request.Normalize(request.Raw{Method: w.RequestMethod, URI: w.RequestURI, Headers: w.RequestHeaders, Body: w.RequestBody})
+	facts, normErr := request.Normalize(w.Request())
 	if facts != nil {
 		rec.Route, rec.APIVersion, rec.Object = facts.Route, facts.APIVersion, auditObject(facts)
 		rec.Facets = PolicyFacets(facts)
@@ -276,7 +276,7 @@ func (s *Server) recordOverride(allowed *audit.Record) {
 }
 
 // authZRes records the outcome of an allowed request.
-func (s *Server) authZRes(ctx context.Context, w *wireRequest) authorization.Response {
+func (s *Server) authZRes(ctx context.Context, w *Message) authorization.Response {
 	start := time.Now()
 	rec := &audit.Record{
 		ID:       newID(),
@@ -286,7 +286,7 @@ func (s *Server) authZRes(ctx context.Context, w *wireRequest) authorization.Res
 		Status:   w.ResponseStatusCode,
 		Decision: audit.Allow,
 	}
-	if sub, err := s.cfg.Identity.Identify(identity.Input{User: w.User, AuthMethod: w.UserAuthNMethod, PeerCerts: w.RequestPeerCertificates}); err == nil {
+	if sub, err := s.cfg.Identity.Identify(w.Caller()); err == nil {
 		rec.User, rec.Groups, rec.AuthMethod = sub.User, sub.Groups, sub.AuthMethod
 		rec.CertSHA256, rec.CertSerial = sub.Fingerprint, sub.Serial
 	} else {
@@ -295,7 +295,7 @@ func (s *Server) authZRes(ctx context.Context, w *wireRequest) authorization.Res
 	if req, ok := s.pending.take(responseKey(w, audit.BodyDigest(w.RequestBody))); ok {
 		// The request record already holds what normalising found.
 		rec.RequestID, rec.Route, rec.APIVersion, rec.Object = req.ID, req.Route, req.APIVersion, req.Object
-	} else if f, err := request.Normalize(request.Raw{Method: w.RequestMethod, URI: w.RequestURI, Headers: w.RequestHeaders, Body: w.RequestBody}); f != nil && err == nil {
+	} else if f, err := request.Normalize(w.Request()); f != nil && err == nil {
 		rec.Route, rec.APIVersion, rec.Object = f.Route, f.APIVersion, auditObject(f)
 	}
 	if !s.responseLevel(rec) {
@@ -342,7 +342,7 @@ func who(sub identity.Subject) string {
 // responseKey links an AuthZRes to the AuthZReq it answers: dockerd sends the
 // same request fields with both. bodyDigest is audit.BodyDigest of the
 // request body, which the request record computes anyway.
-func responseKey(w *wireRequest, bodyDigest string) string {
+func responseKey(w *Message, bodyDigest string) string {
 	h := sha256.New()
 	h.Write([]byte(w.User))
 	h.Write([]byte{0})

@@ -9,6 +9,9 @@ import (
 	"net/http"
 
 	"github.com/docker/go-plugins-helpers/authorization"
+
+	"github.com/docker-authz/docker-authz/authz/identity"
+	"github.com/docker-authz/docker-authz/authz/request"
 )
 
 // Protocol paths.
@@ -24,11 +27,11 @@ const (
 // 1 MiB, base64 makes that 1.4 MiB, plus headers and certificates.
 const maxMessage = 4 << 20
 
-// wireRequest is the AuthZReq / AuthZRes body dockerd sends. Peer
-// certificates are kept as the PEM bytes dockerd base64-encoded, instead of
-// the helper library's PeerCertificate, whose decoder panics on input that
-// is not PEM.
-type wireRequest struct {
+// Message is the AuthZReq / AuthZRes body dockerd sends (and what
+// `docker-authz explain` reads from a file). Peer certificates are kept as
+// the PEM bytes dockerd base64-encoded, instead of the helper library's
+// PeerCertificate, whose decoder panics on input that is not PEM.
+type Message struct {
 	User                    string            `json:"User"`
 	UserAuthNMethod         string            `json:"UserAuthNMethod"`
 	RequestMethod           string            `json:"RequestMethod"`
@@ -41,8 +44,18 @@ type wireRequest struct {
 	ResponseHeaders         map[string]string `json:"ResponseHeaders"`
 }
 
+// Request is the API request the message carries, for request.Normalize.
+func (m *Message) Request() request.Raw {
+	return request.Raw{Method: m.RequestMethod, URI: m.RequestURI, Headers: m.RequestHeaders, Body: m.RequestBody}
+}
+
+// Caller is what the message says of its caller, for identity.Identify.
+func (m *Message) Caller() identity.Input {
+	return identity.Input{User: m.User, AuthMethod: m.UserAuthNMethod, PeerCerts: m.RequestPeerCertificates}
+}
+
 // decodeWire reads one protocol message. Errors say what was wrong.
-func decodeWire(r *http.Request) (*wireRequest, error) {
+func decodeWire(r *http.Request) (*Message, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxMessage+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the plugin request: %v", err)
@@ -51,7 +64,7 @@ func decodeWire(r *http.Request) (*wireRequest, error) {
 		return nil, fmt.Errorf("plugin request larger than %d bytes", maxMessage)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	var w wireRequest
+	var w Message
 	if err := dec.Decode(&w); err != nil {
 		return nil, fmt.Errorf("plugin request is not valid JSON: %v", err)
 	}

@@ -10,22 +10,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/docker-authz/docker-authz/authz"
 	"github.com/docker-authz/docker-authz/authz/identity"
 	"github.com/docker-authz/docker-authz/authz/request"
 	"github.com/docker-authz/docker-authz/policy"
 	"github.com/docker-authz/docker-authz/policy/dockerargs"
 )
-
-// explainInput is an AuthZReq as dockerd sends it (the fields explain uses).
-type explainInput struct {
-	User                    string            `json:"User"`
-	UserAuthNMethod         string            `json:"UserAuthNMethod"`
-	RequestMethod           string            `json:"RequestMethod"`
-	RequestURI              string            `json:"RequestUri"`
-	RequestBody             []byte            `json:"RequestBody"`
-	RequestHeaders          map[string]string `json:"RequestHeaders"`
-	RequestPeerCertificates [][]byte          `json:"RequestPeerCertificates"`
-}
 
 type groupList []string
 
@@ -127,14 +117,14 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "explain:", err)
 			return 2
 		}
-		raw = request.Raw{Method: in.RequestMethod, URI: in.RequestURI, Headers: in.RequestHeaders, Body: in.RequestBody}
+		raw = in.Request()
 		if *user == "" {
 			v, err := identity.NewVerifier(identity.Config{ClientCAFile: *ca})
 			if err != nil {
 				fmt.Fprintln(stderr, "explain:", err)
 				return 2
 			}
-			sub, err = v.Identify(identity.Input{User: in.User, AuthMethod: in.UserAuthNMethod, PeerCerts: in.RequestPeerCertificates})
+			sub, err = v.Identify(in.Caller())
 			if err != nil {
 				msg := "could not identify the caller: " + err.Error()
 				if *asJSON {
@@ -168,7 +158,7 @@ func isRequestFile(arg string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-func readAuthZReq(name string) (*explainInput, error) {
+func readAuthZReq(name string) (*authz.Message, error) {
 	var data []byte
 	var err error
 	if name == "-" {
@@ -179,7 +169,7 @@ func readAuthZReq(name string) (*explainInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in explainInput
+	var in authz.Message
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, fmt.Errorf("%s is not an AuthZReq JSON object: %v", name, err)
 	}
